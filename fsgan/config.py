@@ -1,0 +1,53 @@
+"""Validation of the workflow configuration, with errors that name the key to fix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """Raised for an invalid configuration; the message lists every bad key."""
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key_path(error)
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = ", ".join(sorted(error.schema.get("properties", {})))
+        prefix = "" if key == "<top level>" else key + "."
+        return (f"unknown config key {', '.join(prefix + name for name in unknown)}; "
+                f"allowed keys here: {known}")
+    hint = error.schema.get("description")
+    message = f"config key {key}: {error.message}"
+    return f"{message} ({hint})" if hint else message
+
+
+def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
+    """Check `config` against the JSON schema and the rules a schema cannot state.
+
+    Raises ConfigError listing every problem, each with its key.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = [_describe(error) for error in sorted(validator.iter_errors(config),
+                                                     key=lambda e: list(e.absolute_path))]
+    if not problems:
+        for name, variant in config["finetune"]["variants"].items():
+            if (variant["unlabelled"] and variant["alpha"] > 0
+                    and variant["discriminator_mode"] == "embed"):
+                problems.append(
+                    f"config key finetune.variants.{name}.discriminator_mode: 'embed' trains "
+                    "only the projection embedding, so the unconditional term on unlabelled "
+                    "images cannot train the discriminator; use 'linear' or 'all'")
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems)
+                          + f"\nThe keys are described in {schema_path}.")

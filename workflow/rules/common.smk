@@ -1,0 +1,44 @@
+# Wildcards, input functions and the list of final outputs.
+
+import os
+
+from fsgan.data import DATASETS
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    k=r"\d+",
+    variant=r"[a-z][a-z0-9_]*",
+
+
+CONDA_ENV = "../../envs/fsgan.yaml"
+VARIANTS = list(config["finetune"]["variants"])
+BASELINE = "baseline"
+
+
+def get_dataset_files():
+    spec = DATASETS[config["data"]["dataset"]]
+    return [f"{config['data']['root']}/{name}" for name in spec.files]
+
+
+def get_n_novel():
+    n_novel = config["data"]["n_novel"]
+    return DATASETS[config["data"]["dataset"]].n_novel if n_novel is None else n_novel
+
+
+def get_variant_settings(wildcards):
+    return config["finetune"]["variants"][wildcards.variant]
+
+
+def get_samples(wildcards):
+    """Synthetic samples for stage 3; the baseline trains on the supports alone."""
+    if wildcards.variant == BASELINE:
+        return {}
+    return {"samples": rules.draw_samples.output.samples}
+
+
+def get_final_outputs():
+    outputs = rules.aggregate.output + expand(
+        "results/aggregate/samples/seed{seed}_k{k}.png", seed=config["seeds"], k=config["ks"]
+    )
+    return outputs
