@@ -1,10 +1,10 @@
 """Which parameters each fine-tuning mode trains, and loading a pretrained GAN for it.
 
-| mode   | generator                                  | discriminator                              |
-|--------|--------------------------------------------|--------------------------------------------|
-| embed  | the class-embedding tables                 | the projection embedding                   |
-| linear | embeddings and the [z; e] -> FiLM maps     | psi, phi, projection embedding, latent head |
-| all    | everything                                 | everything                                 |
+| mode   | generator                              | discriminator                               |
+|--------|----------------------------------------|---------------------------------------------|
+| embed  | the class-embedding tables             | the projection embedding                    |
+| linear | embeddings and the [z; e] -> FiLM maps | psi, phi, projection embedding, latent head |
+| all    | everything                             | everything                                  |
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ class BatchSampler:
 @torch.no_grad()
 def generate(generator: Generator, labels: np.ndarray, sigma: float, seed: int,
              device: torch.device, batch_size: int = 256) -> np.ndarray:
-    """Draw one image per entry of `labels` with z ~ N(0, sigma^2 I); return uint8 (N, 3, 32, 32)."""
+    """Draw one image per entry of `labels` with z ~ N(0, sigma^2 I), as uint8 (N, 3, 32, 32)."""
     was_training = generator.training
     generator.eval()
     rng = torch.Generator().manual_seed(seed)

@@ -24,7 +24,7 @@ from fsgan.data.base import read_dataset, save_dataset
 from fsgan.figures import image_grid, save_png
 from fsgan.finetune import build_models, load_for_finetuning
 from fsgan.gan import FidEvaluator, GanTrainSettings, ModelConfig, generate, train_gan
-from fsgan.runs import select_device, seed_everything, write_json, write_run_record
+from fsgan.runs import seed_everything, select_device, write_json, write_run_record
 from fsgan.splits import split_classes, split_novel
 
 log = logging.getLogger(__name__)

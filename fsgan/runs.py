@@ -1,4 +1,4 @@
-"""What every training run shares: device choice, seeding, run records, atomic writes."""
+"""Helpers shared by every training run: device choice, seeding, run records, atomic writes."""
 
 from __future__ import annotations
 
@@ -115,10 +115,12 @@ class Progress:
         if now - self.last < self.interval and step != self.total:
             return
         self.last = now
-        rate = step / max(now - self.start, 1e-9)
-        remaining = (self.total - step) / max(rate, 1e-9)
+        seconds_per_step = (now - self.start) / max(step, 1)
+        remaining = (self.total - step) * seconds_per_step
+        speed = (f"{1 / seconds_per_step:.1f} {self.name}/s" if seconds_per_step < 1
+                 else f"{seconds_per_step:.1f} s/{self.name}")
         details = " ".join(f"{key}={value:.4g}" for key, value in values.items())
-        log.info("%s %d/%d (%.1f it/s, %.0f s left) %s", self.name, step, self.total, rate,
+        log.info("%s %d/%d (%s, %.0f s left) %s", self.name, step, self.total, speed,
                  remaining, details)
 
 

@@ -99,7 +99,7 @@ def test_workflow_reruns_only_deleted_branch(finished_run):
     (finished_run / "results/finetune/seed0/k5/semi/model.pt").unlink()
     dry = snakemake(finished_run, "--dry-run")
     assert dry.returncode == 0, dry.stderr[-3000:]
-    jobs = sorted(planned_jobs(dry.stdout))
+    jobs = sorted(planned_jobs(dry.stdout + dry.stderr))
     assert jobs == sorted([
         "aggregate", "all",
         "draw_samples seed=0, k=5, variant=semi",

@@ -69,7 +69,8 @@ class Discriminator(nn.Module):
         width = 8 * ndf
         self.psi = sn_linear(width, width)
         self.phi = sn_linear(width, 1)
-        self.embedding = nn.Embedding(num_classes, width)
+        # Spectrally normalised like every other layer, which bounds the projection term.
+        self.embedding = spectral_norm(nn.Embedding(num_classes, width))
         self.latent_head = nn.Sequential(sn_linear(width, width), nn.ReLU(),
                                          sn_linear(width, width), nn.ReLU(),
                                          sn_linear(width, z_dim))

@@ -91,7 +91,7 @@ class Generator(nn.Module):
             blocks.append(SameBlock(channels // 2, num_classes, z_dim, film_activation))
             channels //= 2
         self.blocks = nn.ModuleList(blocks)
-        self.out = nn.Conv2d(channels, 3, 3, 1, 1)
+        self.out = nn.Conv2d(channels, 3, 3, 1, 1, bias=False)
 
     def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         x = self.const.expand(len(y), -1, -1, -1)

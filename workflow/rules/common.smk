@@ -38,7 +38,16 @@ def get_samples(wildcards):
 
 
 def get_final_outputs():
-    outputs = rules.aggregate.output + expand(
-        "results/aggregate/samples/seed{seed}_k{k}.png", seed=config["seeds"], k=config["ks"]
-    )
-    return outputs
+    """Tables, figures and every trained model.
+
+    Models are listed too, so that a deleted checkpoint is rebuilt together with
+    everything downstream of it rather than silently skipped.
+    """
+    seeds, ks = config["seeds"], config["ks"]
+    return [
+        *rules.aggregate.output,
+        *expand(rules.plot_samples.output[0], seed=seeds, k=ks),
+        *expand(rules.train_classifier.output.model, seed=seeds),
+        *expand(rules.pretrain_gan.output.model, seed=seeds),
+        *expand(rules.finetune_gan.output.model, seed=seeds, k=ks, variant=VARIANTS),
+    ]
