@@ -11,6 +11,8 @@ images). Each is a pickle of a dict:
 Exported files also store "dataset", "seed", "k" and "split". The importer needs
 only "images" and "labels", and also accepts images of shape (N, C, 32, 32) or
 (N, 32, 32). Without "class_names" the classes are named by their label.
+NOTE: the image layout of the study's own files is not confirmed here, which is
+why the importer accepts all three layouts.
 
 The importer rebuilds one image array for all files: images equal in bytes and
 label are stored once, so the seeds' files, which hold the same images in other
