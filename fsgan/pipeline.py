@@ -48,7 +48,7 @@ def prepare_dataset(name: str, root: str, output: str, split_files: str | None =
     save_dataset(dataset, output)
 
 
-def write_class_split(dataset_path: str, n_novel: int, seed: int, output: str,
+def write_class_split(dataset_path: str, n_novel: int | None, seed: int, output: str,
                       novel_classes: list[str] | None = None, imported: bool = False) -> None:
     """Write the seen/novel classes of split `seed` and the seen-class image indices.
 

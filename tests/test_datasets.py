@@ -151,10 +151,11 @@ def test_emnist_missing_names_both_layouts(tmp_path):
     assert "data.download" in message
 
 
-def test_idx_truncated_gzip_rejected(tmp_path):
+@pytest.mark.parametrize("damage", ["truncate", "not gzip"])
+def test_idx_damaged_gzip_rejected(tmp_path, damage):
     write_emnist(tmp_path)
     path = tmp_path / "emnist-balanced-train-images-idx3-ubyte.gz"
-    path.write_bytes(path.read_bytes()[:200])
+    path.write_bytes(path.read_bytes()[:200] if damage == "truncate" else b"plain text " * 9)
     with pytest.raises(DatasetError, match="truncated or corrupt") as error:
         load_dataset("emnist", tmp_path)
     assert path.name in str(error.value)
