@@ -4,7 +4,8 @@
 from snakemake.exceptions import WorkflowError
 
 from fsgan.config import ConfigError, validate_config
-from fsgan.data import DatasetError, check_dataset_files
+from fsgan.data import DatasetError
+from fsgan.data.inputs import check_data_settings
 
 
 configfile: "config.yaml"
@@ -13,7 +14,7 @@ configfile: "config.yaml"
 
 try:
     validate_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
-    check_dataset_files(config["data"]["dataset"], config["data"]["root"])
+    check_data_settings(config["data"], config["seeds"], config["ks"])
 except (ConfigError, DatasetError) as error:
     raise WorkflowError(str(error)) from None
 

@@ -21,39 +21,66 @@ from fsgan.augmented import AugmentedSettings, train_augmented_classifier
 from fsgan.classifier import ClassifierSettings, load_classifier, train_classifier
 from fsgan.data import load_dataset, load_npz, save_npz
 from fsgan.data.base import read_dataset, save_dataset
+from fsgan.data.inputs import novel_class_labels
 from fsgan.figures import image_grid, save_png
 from fsgan.finetune import build_models, load_for_finetuning
 from fsgan.gan import FidEvaluator, GanTrainSettings, ModelConfig, generate, train_gan
 from fsgan.runs import seed_everything, select_device, write_json, write_run_record
-from fsgan.splits import split_classes, split_novel
+from fsgan.splitfiles import import_split_files, imported_class_split, imported_novel_split
+from fsgan.splits import split_classes, split_named_classes, split_novel
 
 log = logging.getLogger(__name__)
 
 Settings = Mapping[str, Any]
 
 
-def prepare_dataset(name: str, root: str, output: str) -> None:
-    """Read dataset `name` from the data folder and store it as one npz file."""
+def prepare_dataset(name: str, root: str, output: str, split_files: str | None = None) -> None:
+    """Read dataset `name` from the data folder and store it as one npz file.
+
+    With `split_files` (a folder of split files) the dataset and its splits are
+    read from those files instead.
+    """
+    if split_files:
+        import_split_files(split_files, name, output)
+        return
     dataset = load_dataset(name, root)
     log.info("%s: %d images, %d classes", name, len(dataset.images), dataset.num_classes)
     save_dataset(dataset, output)
 
 
-def write_class_split(dataset_path: str, n_novel: int, seed: int, output: str) -> None:
-    """Write the seen/novel classes of split `seed` and the seen-class image indices."""
+def write_class_split(dataset_path: str, n_novel: int | None, seed: int, output: str,
+                      novel_classes: list[str] | None = None, imported: bool = False) -> None:
+    """Write the seen/novel classes of split `seed` and the seen-class image indices.
+
+    The novel classes come from the imported split files when `imported`, else
+    from the list of names `novel_classes` (the same for every seed), else from
+    the seeded protocol with `n_novel` classes.
+    """
     dataset = read_dataset(dataset_path)
-    split = split_classes(dataset.labels, dataset.num_classes, n_novel, seed)
+    if imported:
+        split = imported_class_split(dataset_path, seed)
+    elif novel_classes:
+        novel = novel_class_labels(novel_classes, dataset.class_names, dataset.name)
+        split = split_named_classes(dataset.labels, dataset.num_classes, novel)
+    else:
+        split = split_classes(dataset.labels, dataset.num_classes, n_novel, seed)
     log.info("seed %d: %d seen and %d novel classes; novel: %s", seed, len(split.seen),
              len(split.novel), ", ".join(dataset.class_names[c] for c in split.novel))
     save_npz(output, seen=split.seen, novel=split.novel, train=split.train)
 
 
 def write_novel_split(dataset_path: str, classes_path: str, k: int, supports_in_valid: bool,
-                      output: str) -> None:
-    """Write the supports, valid and test indices of the novel classes for `k` shots."""
-    dataset = read_dataset(dataset_path)
-    novel = load_npz(classes_path)["novel"]
-    split = split_novel(dataset.labels, novel, k, supports_in_valid)
+                      output: str, seed: int | None = None, imported: bool = False) -> None:
+    """Write the supports, valid and test indices of the novel classes for `k` shots.
+
+    When `imported`, the indices of `seed` and `k` come from the imported split files.
+    """
+    if imported:
+        split = imported_novel_split(dataset_path, seed, k)
+    else:
+        dataset = read_dataset(dataset_path)
+        novel = load_npz(classes_path)["novel"]
+        split = split_novel(dataset.labels, novel, k, supports_in_valid)
     log.info("k=%d: %d supports, %d valid, %d test images", k, len(split.supports),
              len(split.valid), len(split.test))
     save_npz(output, supports=split.supports, valid=split.valid, test=split.test)

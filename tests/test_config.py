@@ -15,7 +15,9 @@ def config():
     return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
-@pytest.mark.parametrize("override", ["configs/cpu.yaml", "configs/tiny.yaml"])
+@pytest.mark.parametrize("override", ["configs/cpu.yaml", "configs/tiny.yaml",
+                                      "configs/digits.yaml", "configs/emnist.yaml",
+                                      "configs/cifar100.yaml"])
 def test_shipped_configs_valid(config, override):
     merged = copy.deepcopy(config)
     for key, value in yaml.safe_load((REPO / override).read_text()).items():

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 IMAGE_SIZE = 32
 
@@ -58,6 +61,59 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Convert float images in [-1, 1] (N, 3, H, W) to uint8 (N, 3, H, W)."""
     x = images.detach().float().cpu().add(1.0).mul(127.5).round().clamp(0, 255)
     return x.to(torch.uint8).numpy()
+
+
+def resize_images(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Resize uint8 images (N, C, H, W) to (N, C, 32, 32) with antialiased bilinear filtering.
+
+    Works in chunks of `chunk` images to bound the memory of the float copy.
+    """
+    if images.shape[2:] == (IMAGE_SIZE, IMAGE_SIZE):
+        return images
+    resized = []
+    for start in range(0, len(images), chunk):
+        x = torch.from_numpy(images[start:start + chunk]).float()
+        x = F.interpolate(x, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear",
+                          align_corners=False, antialias=True)
+        resized.append(x.round().clamp(0, 255).to(torch.uint8).numpy())
+    return np.concatenate(resized)
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickler that builds only plain containers and NumPy arrays.
+
+    Dataset pickles come from outside the project, and a general unpickler would run
+    any callable a file names. This one rejects every global except NumPy's array
+    and dtype constructors and `_codecs.encode` (protocol-2 pickles written by
+    Python 3 use it for bytes). NumPy 2 pickles arrays through `numpy._core`, NumPy 1
+    through `numpy.core`; both are allowed.
+    """
+
+    ALLOWED = {
+        ("_codecs", "encode"), ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a data file")
+        return super().find_class(module, name)
+
+
+def load_array_pickle(file: IO[bytes], source: str) -> Any:
+    """Unpickle dicts, lists, strings, numbers and NumPy arrays from `file`.
+
+    Python 2 pickles (CIFAR) decode their byte strings as latin-1. Raises
+    DatasetError naming `source` for a truncated, corrupt or disallowed pickle.
+    """
+    try:
+        return _ArrayUnpickler(file, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            ImportError, IndexError, KeyError, OSError) as error:
+        raise DatasetError(f"cannot read pickle {source}: {error}. The file is truncated, "
+                           "corrupt or not a data pickle; replace it with a good copy.") from error
 
 
 def save_npz(path: str | Path, **arrays: np.ndarray) -> None:

@@ -2,7 +2,9 @@
 
 import os
 
-from fsgan.data import DATASETS
+from fsgan.data.inputs import dataset_input_files, n_novel
+from fsgan.data.registry import missing_downloads
+from fsgan.splitfiles import SPLITS, split_file_name
 
 
 wildcard_constraints:
@@ -15,15 +17,19 @@ CONDA_ENV = "../../envs/fsgan.yaml"
 VARIANTS = list(config["finetune"]["variants"])
 BASELINE = "baseline"
 
-
-def get_dataset_files():
-    spec = DATASETS[config["data"]["dataset"]]
-    return [f"{config['data']['root']}/{name}" for name in spec.files]
+DATA_ROOT = config["data"]["root"]
+IMPORTED = bool(config["data"]["split_files"])
+DATASET_FILES = dataset_input_files(config["data"])
+DOWNLOADS = (
+    missing_downloads(config["data"]["dataset"], DATA_ROOT)
+    if config["data"]["download"] and not IMPORTED
+    else ()
+)
 
 
 def get_n_novel():
-    n_novel = config["data"]["n_novel"]
-    return DATASETS[config["data"]["dataset"]].n_novel if n_novel is None else n_novel
+    """Number of novel classes; None when the imported split files decide."""
+    return None if IMPORTED else n_novel(config["data"])
 
 
 def get_variant_settings(wildcards):
