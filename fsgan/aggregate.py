@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 BASELINE = "baseline"
 # Result paths end in .../seed<seed>/k<k>/<variant>/<file>.
+_SAMPLE_COUNT = re.compile(r"_n(?P<n>\d+)_")
 _RUN_PATTERN = re.compile(r"seed(?P<seed>\d+)/k(?P<k>\d+)/(?P<variant>[A-Za-z0-9_]+)/[^/]+$")
 
 
@@ -46,11 +47,36 @@ def collect(gan_metric_files: Sequence[str], accuracy_files: Sequence[str]) -> p
         row = rows.setdefault((run["seed"], run["k"], run["variant"]), dict(run))
         row.update({key: value for key, value in values.items()
                     if isinstance(value, int | float)})
-    table = pd.DataFrame(list(rows.values())).sort_values(["k", "variant", "seed"])
+    table = merge_sample_counts(pd.DataFrame(list(rows.values())))
+    table = table.sort_values(["k", "variant", "seed"])
     baseline = table[table["variant"] == BASELINE].set_index(["seed", "k"])["test_accuracy"]
     paired = table.set_index(["seed", "k"]).index.map(baseline.to_dict())
     table["accuracy_gain"] = table["test_accuracy"].to_numpy() - np.asarray(paired, float)
     return table.reset_index(drop=True)
+
+
+def merge_sample_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Merge metric columns that differ only in their sample count into one column.
+
+    Metric keys contain the number of generated samples (`fid_clf_n433_valid`),
+    which differs between seeds when class sizes differ. Such columns become one
+    column whose key shows the range, e.g. `fid_clf_n433-452_valid`.
+    """
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for column in table.columns:
+        match = _SAMPLE_COUNT.search(column)
+        if match:
+            generic = _SAMPLE_COUNT.sub("_n*_", column, count=1)
+            groups.setdefault(generic, []).append((int(match["n"]), column))
+    for generic, columns in groups.items():
+        if len(columns) < 2:
+            continue
+        counts = sorted(n for n, _ in columns)
+        merged = generic.replace("_n*_", f"_n{counts[0]}-{counts[-1]}_")
+        names = [name for _, name in columns]
+        table[merged] = table[names].bfill(axis=1).iloc[:, 0]
+        table = table.drop(columns=names)
+    return table
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:

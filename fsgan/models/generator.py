@@ -91,7 +91,18 @@ class Generator(nn.Module):
             blocks.append(SameBlock(channels // 2, num_classes, z_dim, film_activation))
             channels //= 2
         self.blocks = nn.ModuleList(blocks)
-        self.out = nn.Conv2d(channels, 3, 3, 1, 1, bias=False)
+        self.out = nn.Conv2d(channels, 3, 3, 1, 1)
+
+    @torch.no_grad()
+    def init_output_bias(self, mean_pixel: float) -> None:
+        """Start the output at the data's mean pixel value (in [-1, 1]) instead of 0.
+
+        Datasets with a uniform background, such as Omniglot's white page, otherwise
+        make brightness the first thing D learns, and G answers by saturating tanh
+        over the whole image, where its gradients vanish.
+        """
+        target = min(max(mean_pixel, -0.95), 0.95)
+        self.out.bias.fill_(float(torch.atanh(torch.tensor(target))))
 
     def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         x = self.const.expand(len(y), -1, -1, -1)
