@@ -401,11 +401,15 @@ class _TiledSet:
 
 
 def _choose_tile_dtype(real: torch.Tensor, fake: torch.Tensor) -> torch.dtype:
-    """Return float32 if its matmul is IEEE and a probe tile stays within the error bound.
+    """Return float32 on CUDA if its matmul is IEEE and a probe tile stays within the bound.
 
-    `real` and `fake` are the centred float64 features.
+    `real` and `fake` are the centred float64 features. CPUs get float64, because there
+    the float32 tiles saved under 30% of the tile time in the fsgan benchmark (2-core
+    Xeon, N = 2,000 to 8,192) while the conversions and the probe cost more than that.
     """
     device = real.device
+    if device.type != "cuda":
+        return torch.float64
     if not _float32_matmul_is_ieee(device):
         logger.info("float32 matmul on %s is not IEEE; PRDC tiles use float64", device)
         return torch.float64
@@ -417,8 +421,8 @@ def _choose_tile_dtype(real: torch.Tensor, fake: torch.Tensor) -> torch.dtype:
 
     # A probe catches reduced-precision BLAS modes that torch's flags do not report.
     no_shift = torch.zeros(real.shape[1], dtype=real.dtype, device=device)
-    probe_real = _TiledSet(real[:64], no_shift, torch.float32)
-    probe_fake = _TiledSet(fake[:64], no_shift, torch.float32)
+    probe_real = _TiledSet(real[:32], no_shift, torch.float32)
+    probe_fake = _TiledSet(fake[:32], no_shift, torch.float32)
     tile = probe_real.tile(probe_fake, slice(None), slice(None)).double()
     rows, cols = torch.meshgrid(
         torch.arange(tile.shape[0], device=device),
@@ -473,24 +477,85 @@ def _kth_smallest_per_row(
     return values[order[starts + (k - 1)]]
 
 
-def _kth_neighbour_squared_radii(
-    features: _TiledSet, nearest_k: int, chunk_size: int
-) -> torch.Tensor:
-    """Return each sample's float64 squared distance to its nearest_k-th neighbour in its set.
+class _NeighbourRadii:
+    """Squared k-NN radii of one set: tile estimates now, float64 values on request.
 
-    The sample itself counts as its own 0-th neighbour, as in the prdc package: the radius
-    is the (nearest_k + 1)-th smallest distance including the zero self-distance. One pass
-    keeps nearest_k + 1 + 8 candidates per sample from tiles on and above the block
-    diagonal (the distance matrix is symmetric). Their float64 distances give the radius
-    when the screening bound shows that no other sample can be closer; the remaining
-    samples are resolved by `_radii_by_window`.
+    The radius of a sample is its (nearest_k + 1)-th smallest squared distance within its
+    set, counting the zero distance to itself, as in the prdc package. `estimate` is the
+    radius in tile values and is within `error` of the float64 radius, because the k-th
+    smallest value moves by at most the tile error bound. `exact(ids)` returns float64
+    radii and computes only those that a comparison needs.
+    """
+
+    def __init__(self, features: _TiledSet, nearest_k: int, chunk_size: int) -> None:
+        self.features = features
+        # The radius is the rank-th smallest distance, counting the self-distance.
+        self.rank = nearest_k + 1
+        self.chunk_size = chunk_size
+        self.values, self.indices = _smallest_tile_values(features, self.rank + 8, chunk_size)
+        self.error = _tile_error_bound(
+            features.exact.shape[1], features.fast.dtype, 2 * features.max_sq
+        )
+        self.estimate = self.values[:, self.rank - 1].double()
+        # Every sample whose float64 distance is at most the true radius has a tile value
+        # within `window`.
+        self.window = self.estimate + 2 * self.error
+        self._exact = torch.full_like(self.estimate, float("nan"))
+        self._known = torch.zeros(features.size, dtype=torch.bool, device=self.estimate.device)
+
+    def exact(self, ids: torch.Tensor) -> torch.Tensor:
+        """Return the float64 squared radii of samples `ids`."""
+        missing = torch.unique(ids[~self._known[ids]])
+        if missing.numel():
+            self._exact[missing] = self._compute(missing)
+            self._known[missing] = True
+        return self._exact[ids]
+
+    def _compute(self, ids: torch.Tensor) -> torch.Tensor:
+        in_window = self.values[ids].double() <= self.window[ids].unsqueeze(1)
+        # When the window reaches the last candidate, samples beyond the candidates may fall
+        # inside it too, so those radii need a pass over the whole set.
+        if self.values.shape[1] < self.features.size:
+            unresolved = in_window[:, -1]
+        else:
+            unresolved = torch.zeros(ids.numel(), dtype=torch.bool, device=ids.device)
+        resolved = ~unresolved
+        radii = torch.empty(ids.numel(), dtype=torch.float64, device=ids.device)
+
+        rows, slots = torch.nonzero(in_window & resolved.unsqueeze(1), as_tuple=True)
+        distances = _exact_squared_distances(
+            self.features.exact, self.features.exact, ids[rows], self.indices[ids[rows], slots]
+        )
+        compact_rows = (torch.cumsum(resolved, dim=0) - 1)[rows]
+        radii[resolved] = _kth_smallest_per_row(
+            compact_rows, distances, int(resolved.sum()), self.rank
+        )
+
+        if bool(unresolved.any()):
+            logger.info(
+                "PRDC: %d radii have ties or duplicates near the k-th neighbour and need a "
+                "pass over all %d samples", int(unresolved.sum()), self.features.size,
+            )
+            radii[unresolved] = _radii_by_window(
+                self.features, ids[unresolved], self.window[ids[unresolved]], self.rank,
+                self.chunk_size,
+            )
+        return radii
+
+
+def _smallest_tile_values(
+    features: _TiledSet, count: int, chunk_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the `count` smallest tile values per sample within its set, with their indices.
+
+    The diagonal (self-distance) is set to 0. Only tiles on and above the block diagonal
+    are computed, since the distance matrix is symmetric.
     """
     n = features.size
-    kept = nearest_k + 1
-    n_candidates = min(n, kept + 8)
+    count = min(n, count)
     device = features.exact.device
-    values = torch.full((n, n_candidates), float("inf"), dtype=features.fast.dtype, device=device)
-    indices = torch.zeros((n, n_candidates), dtype=torch.int64, device=device)
+    values = torch.full((n, count), float("inf"), dtype=features.fast.dtype, device=device)
+    indices = torch.zeros((n, count), dtype=torch.int64, device=device)
     for i0 in range(0, n, chunk_size):
         rows = slice(i0, min(i0 + chunk_size, n))
         for j0 in range(i0, n, chunk_size):
@@ -505,55 +570,22 @@ def _kth_neighbour_squared_radii(
                 values[cols], indices[cols] = _merge_smallest(
                     values[cols], indices[cols], tile, i0, dim=0
                 )
-
-    # The k-th smallest value moves by at most the bound between tile and float64 values,
-    # so every sample with a float64 distance up to the true radius has a tile value within
-    # `window`. Candidates inside the window get a float64 distance.
-    bound = _tile_error_bound(features.exact.shape[1], features.fast.dtype, 2 * features.max_sq)
-    window = values[:, kept - 1].double() + 2 * bound
-    in_window = values.double() <= window.unsqueeze(1)
-    # When the window reaches the last candidate, samples beyond the candidates may fall
-    # inside it too, so those rows need a pass over all samples.
-    if n_candidates < n:
-        unresolved = in_window[:, -1]
-    else:
-        unresolved = torch.zeros(n, dtype=torch.bool, device=device)
-    resolved = ~unresolved
-
-    rows, slots = torch.nonzero(in_window & resolved.unsqueeze(1), as_tuple=True)
-    distances = _exact_squared_distances(
-        features.exact, features.exact, rows, indices[rows, slots]
-    )
-    compact_rows = (torch.cumsum(resolved, dim=0) - 1)[rows]
-    radii = torch.empty(n, dtype=torch.float64, device=device)
-    radii[resolved] = _kth_smallest_per_row(
-        compact_rows, distances, int(resolved.sum()), kept
-    )
-
-    unresolved_ids = torch.nonzero(unresolved).flatten()
-    if unresolved_ids.numel():
-        logger.info(
-            "PRDC: %d of %d radii have ties or duplicates near the k-th neighbour and are "
-            "resolved by a second pass", unresolved_ids.numel(), n,
-        )
-        radii[unresolved_ids] = _radii_by_window(
-            features, unresolved_ids, window[unresolved_ids], kept, chunk_size
-        )
-    return radii
+    return values, indices
 
 
 def _radii_by_window(
     features: _TiledSet,
     sample_ids: torch.Tensor,
     window: torch.Tensor,
-    kept: int,
+    rank: int,
     chunk_size: int,
 ) -> torch.Tensor:
-    """Return exact radii for `sample_ids` from every neighbour whose tile value <= window.
+    """Return the float64 rank-th smallest squared distance of each of `sample_ids`.
 
+    Only neighbours whose tile value is at most `window` are recomputed in float64.
     `window` is the tile-value radius plus twice the error bound. Every neighbour with a
-    float64 distance up to the true radius lies inside it, because the k-th smallest value
-    moves by at most the bound.
+    float64 distance up to the true radius lies inside it, because the rank-th smallest
+    value moves by at most the bound.
     """
     pair_rows, pair_cols = [], []
     for start in range(0, sample_ids.numel(), chunk_size):
@@ -571,7 +603,7 @@ def _radii_by_window(
     rows = torch.cat(pair_rows)
     cols = torch.cat(pair_cols)
     exact = _exact_squared_distances(features.exact, features.exact, sample_ids[rows], cols)
-    return _kth_smallest_per_row(rows, exact, sample_ids.numel(), kept)
+    return _kth_smallest_per_row(rows, exact, sample_ids.numel(), rank)
 
 
 def prdc(
@@ -628,16 +660,19 @@ def _prdc_tiled(
 ) -> dict[str, float]:
     real = _TiledSet(real_exact, center, tile_dtype)
     fake = _TiledSet(fake_exact, center, tile_dtype)
-    real_radii = _kth_neighbour_squared_radii(real, nearest_k, chunk_size)
-    fake_radii = _kth_neighbour_squared_radii(fake, nearest_k, chunk_size)
+    real_radii = _NeighbourRadii(real, nearest_k, chunk_size)
+    fake_radii = _NeighbourRadii(fake, nearest_k, chunk_size)
 
-    # Tile values below radius - bound are inside the ball for sure, and values at or above
-    # radius + bound are outside. Only pairs in between get a float64 distance.
-    bound = _tile_error_bound(real_exact.shape[1], tile_dtype, real.max_sq + fake.max_sq)
-    real_lower = (real_radii - bound).to(tile_dtype).unsqueeze(1)
-    real_upper = (real_radii + bound).to(tile_dtype).unsqueeze(1)
-    fake_lower = (fake_radii - bound).to(tile_dtype).unsqueeze(0)
-    fake_upper = (fake_radii + bound).to(tile_dtype).unsqueeze(0)
+    # A pair is inside a ball for sure when its tile value is below the radius estimate by
+    # more than the tile error plus the radius error, and outside for sure when it is above
+    # by as much. Only pairs in between get a float64 distance and a float64 radius.
+    tile_error = _tile_error_bound(real_exact.shape[1], tile_dtype, real.max_sq + fake.max_sq)
+    real_margin = tile_error + real_radii.error
+    fake_margin = tile_error + fake_radii.error
+    real_lower = (real_radii.estimate - real_margin).to(tile_dtype).unsqueeze(1)
+    real_upper = (real_radii.estimate + real_margin).to(tile_dtype).unsqueeze(1)
+    fake_lower = (fake_radii.estimate - fake_margin).to(tile_dtype).unsqueeze(0)
+    fake_upper = (fake_radii.estimate + fake_margin).to(tile_dtype).unsqueeze(0)
 
     device = real_exact.device
     # Per generated sample: how many real balls B(x, r(x)) contain it.
@@ -654,26 +689,26 @@ def _prdc_tiled(
 
             in_real_ball = tile < real_lower[rows]
             in_fake_ball = tile < fake_lower[:, cols]
-            fake_in_real_balls[cols] += in_real_ball.sum(dim=0)
+            fake_in_real_balls[cols] += in_real_ball.sum(dim=0, dtype=torch.int32)
             real_ball_covered[rows] |= in_real_ball.any(dim=1)
             real_in_fake_ball[rows] |= in_fake_ball.any(dim=1)
 
-            undecided = (tile < real_upper[rows]) ^ in_real_ball
-            undecided |= (tile < fake_upper[:, cols]) ^ in_fake_ball
-            tile_rows, tile_cols = torch.nonzero(undecided, as_tuple=True)
+            real_undecided = (tile < real_upper[rows]) ^ in_real_ball
+            fake_undecided = (tile < fake_upper[:, cols]) ^ in_fake_ball
+            tile_rows, tile_cols = torch.nonzero(real_undecided | fake_undecided, as_tuple=True)
             if tile_rows.numel() == 0:
                 continue
             real_ids, fake_ids = tile_rows + i0, tile_cols + j0
-            sure_real = in_real_ball[tile_rows, tile_cols]
-            sure_fake = in_fake_ball[tile_rows, tile_cols]
             distances = _exact_squared_distances(real_exact, fake_exact, real_ids, fake_ids)
-            # Pairs already counted as inside stay counted; the float64 distance decides
-            # the others.
-            newly_real = (distances < real_radii[real_ids]) & ~sure_real
-            fake_in_real_balls += torch.bincount(fake_ids[newly_real], minlength=fake.size)
-            real_ball_covered[real_ids[newly_real]] = True
-            newly_fake = (distances < fake_radii[fake_ids]) & ~sure_fake
-            real_in_fake_ball[real_ids[newly_fake]] = True
+
+            check = real_undecided[tile_rows, tile_cols]
+            inside = distances[check] < real_radii.exact(real_ids[check])
+            fake_in_real_balls += torch.bincount(fake_ids[check][inside], minlength=fake.size)
+            real_ball_covered[real_ids[check][inside]] = True
+
+            check = fake_undecided[tile_rows, tile_cols]
+            inside = distances[check] < fake_radii.exact(fake_ids[check])
+            real_in_fake_ball[real_ids[check][inside]] = True
 
     return {
         "precision": float((fake_in_real_balls > 0).double().mean()),

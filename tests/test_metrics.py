@@ -232,7 +232,7 @@ def test_prdc_ties_match_prdc_package(capsys):
 
 
 def test_prdc_hand_computed_example():
-    # 1-D points. Real radii (k=1) are all 1; generated radii are 4.5, 4.5 and 5.
+    # 1-D points. Real radii (k=1) are all 1, and generated radii are 4.5, 4.5 and 5.
     # Generated 5.0 is exactly r = 1 from real 4, so the strict comparison excludes it.
     real = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
     fake = np.array([[0.5], [5.0], [10.0]])
@@ -267,21 +267,26 @@ def test_prdc_float32_tiles_match_float64(case):
         assert single[name] == double[name], name
 
 
-def test_prdc_non_ieee_matmul_uses_float64(capsys):
-    real, fake = gaussian(200, 16, seed=35), gaussian(200, 16, seed=36, shift=0.3)
-    reference = prdc_package.compute_prdc(real, fake, 3)
-    capsys.readouterr()
+def test_float32_matmul_ieee_check():
+    cpu = torch.device("cpu")
     previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("medium")
     try:
-        dtype = metrics._choose_tile_dtype(torch.from_numpy(real), torch.from_numpy(fake))
-        values = prdc(real, fake, device="cpu")
+        torch.set_float32_matmul_precision("highest")
+        ieee_when_highest = metrics._float32_matmul_is_ieee(cpu)
+        torch.set_float32_matmul_precision("medium")
+        ieee_when_medium = metrics._float32_matmul_is_ieee(cpu)
     finally:
         torch.set_float32_matmul_precision(previous)
 
-    assert dtype == torch.float64
-    for name in PRDC_KEYS:
-        assert abs(values[name] - float(reference[name])) < 1e-6, name
+    assert ieee_when_highest
+    assert not ieee_when_medium
+
+
+def test_prdc_cpu_tiles_are_float64():
+    real = torch.from_numpy(gaussian(50, 8, seed=35))
+    fake = torch.from_numpy(gaussian(50, 8, seed=36))
+
+    assert metrics._choose_tile_dtype(real, fake) == torch.float64
 
 
 def test_prdc_chunking_is_exact():
@@ -296,7 +301,7 @@ def test_prdc_chunking_is_exact():
 
 def test_prdc_repeated_samples_direction():
     # A "generator" that outputs copies of 5 real images covers very little of the
-    # real manifold: its samples all lie on real points (high precision) but its own
+    # real manifold. Its samples all lie on real points (high precision), but its own
     # k-NN balls have radius 0 (low recall). Swapping the roles swaps the two.
     real = gaussian(500, 16, seed=24)
     repeated = np.repeat(real[:5], 100, axis=0)
