@@ -410,6 +410,8 @@ def _choose_tile_dtype(real: torch.Tensor, fake: torch.Tensor) -> torch.dtype:
     device = real.device
     if device.type != "cuda":
         return torch.float64
+    # NOTE: this CUDA float32 path has not run on a GPU. The tests run float32 tiles on
+    # the CPU through _prdc_tiled and check that they give the float64 results.
     if not _float32_matmul_is_ieee(device):
         logger.info("float32 matmul on %s is not IEEE; PRDC tiles use float64", device)
         return torch.float64
