@@ -44,12 +44,7 @@ _SQRTM_DIAGONAL_OFFSET = 1e-6
 # before it is clamped to 0. Rounding alone stays far below this.
 _NEGATIVE_FID_RELATIVE_TOLERANCE = 1e-6
 
-# Squared distances below this fraction of the squared norms are recomputed from the
-# difference vector, because the matrix-product form ||a||^2 + ||b||^2 - 2 a.b loses all
-# digits there and would give duplicates a nonzero distance.
-_EXACT_DISTANCE_RELATIVE_THRESHOLD = 1e-7
-
-# Upper bound on the number of elements (pairs x D) of one exact-recomputation batch.
+# Upper bound on the number of elements (pairs x D) of one float64 distance batch.
 _EXACT_DISTANCE_BATCH_ELEMENTS = 1 << 24
 
 # Floating-point images may exceed [-1, 1] by this much (resampling overshoot, rounding).
@@ -313,6 +308,15 @@ def kid(
 
 
 # --------------------------------------------------------------------------- PRDC
+#
+# Distances are screened in tiles and decided in float64. A tile contains squared
+# distances from the matrix-product form ||a||^2 + ||b||^2 - 2 a.b, in float32 when the
+# float32 matmul is IEEE (float32 is much faster on GPUs) and in float64 otherwise.
+# `_tile_error_bound` bounds its rounding error. Every pair whose comparison with a radius
+# could flip within that bound is recomputed as sum((a - b)^2) in float64, and the counts
+# use those values. So every decision equals the one made with float64 direct distances,
+# whatever the tile dtype, and exact duplicates have distance 0. Only pairs near a radius
+# need the float64 work, which is about nearest_k + 1 pairs per sample for continuous data.
 
 
 def _resolve_device(device: str | torch.device | None) -> torch.device:
@@ -321,56 +325,287 @@ def _resolve_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
-def _squared_distances(
+def _float32_matmul_is_ieee(device: torch.device) -> bool:
+    """Return whether torch's float32 matmul on `device` is configured as full IEEE float32.
+
+    TF32 and bfloat16 modes round the inputs to 10 or 7 mantissa bits, which breaks the
+    float32 error bound.
+    """
+    ieee = ("ieee", "none")
+    if torch.get_float32_matmul_precision() != "highest":
+        return False
+    if getattr(torch.backends, "fp32_precision", "none") not in ieee:
+        return False
+    if device.type == "cuda":
+        cuda_matmul = torch.backends.cuda.matmul
+        return not cuda_matmul.allow_tf32 and getattr(cuda_matmul, "fp32_precision", "none") in ieee
+    mkldnn_matmul = getattr(torch.backends.mkldnn, "matmul", None)
+    return getattr(mkldnn_matmul, "fp32_precision", "none") in ieee
+
+
+def _unit_roundoff(dtype: torch.dtype) -> float:
+    return float(torch.finfo(dtype).eps) / 2.0
+
+
+def _tile_error_bound(dim: int, dtype: torch.dtype, squared_norm_sum: float) -> float:
+    """Bound |tile value - float64 distance| for one pair, given S = max ||a||^2 + max ||b||^2.
+
+    Let u be the unit roundoff of the tile dtype and a, b the centred vectors. Centring and
+    rounding the inputs move a squared distance by at most about 4u S. The D-term dot
+    product adds at most D u S for any summation order, and the norms and the two additions
+    add 6u S. The float64 reference sum((a - b)^2) of the uncentred vectors is itself within
+    about 2 (D + 2) u S of the true value. The bound is twice the sum of these, plus room
+    for rounding the radius thresholds to the tile dtype.
+    """
+    return (6 * dim + 64) * _unit_roundoff(dtype) * squared_norm_sum
+
+
+def _squared_distance_tile(
     a: torch.Tensor, b: torch.Tensor, a_sq: torch.Tensor, b_sq: torch.Tensor
 ) -> torch.Tensor:
-    """Return the (len(a), len(b)) squared Euclidean distances; a_sq, b_sq are row norms^2."""
+    """Return the (len(a), len(b)) squared distances by the matrix-product form, clamped at 0."""
     tile = torch.addmm(b_sq.unsqueeze(0), a, b.T, alpha=-2.0)
-    tile.add_(a_sq.unsqueeze(1)).clamp_(min=0.0)
-
-    # Using max(a_sq) instead of each row's norm flags a few more pairs than needed, which
-    # costs time but never accuracy.
-    threshold = _EXACT_DISTANCE_RELATIVE_THRESHOLD * (a_sq.max() + b_sq)
-    rows, cols = torch.nonzero(tile <= threshold.unsqueeze(0), as_tuple=True)
-    step = max(1, _EXACT_DISTANCE_BATCH_ELEMENTS // a.shape[1])
-    for start in range(0, rows.numel(), step):
-        r = rows[start : start + step]
-        c = cols[start : start + step]
-        tile[r, c] = (a[r] - b[c]).square().sum(dim=1)
-    return tile
+    return tile.add_(a_sq.unsqueeze(1)).clamp_(min=0.0)
 
 
-def _merge_smallest(current: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
-    """Return the k smallest values per row among `current` (rows, k) and `candidates`."""
-    top = candidates.topk(min(k, candidates.shape[1]), dim=1, largest=False).values
-    return torch.cat([current, top], dim=1).topk(k, dim=1, largest=False).values
-
-
-def _kth_neighbour_squared_radii(
-    features: torch.Tensor, squared_norms: torch.Tensor, nearest_k: int, chunk_size: int
+def _exact_squared_distances(
+    a: torch.Tensor, b: torch.Tensor, a_rows: torch.Tensor, b_rows: torch.Tensor
 ) -> torch.Tensor:
-    """Return each row's squared distance to its nearest_k-th neighbour in the same set.
+    """Return sum((a[a_rows] - b[b_rows])^2) per pair, in float64, in bounded batches."""
+    out = torch.empty(a_rows.numel(), dtype=torch.float64, device=a.device)
+    step = max(1, _EXACT_DISTANCE_BATCH_ELEMENTS // a.shape[1])
+    for start in range(0, a_rows.numel(), step):
+        stop = start + step
+        difference = a[a_rows[start:stop]].sub_(b[b_rows[start:stop]])
+        out[start:stop] = difference.square_().sum(dim=1)
+    return out
 
-    The row itself counts as its own 0-th neighbour, as in the prdc package: the result is
-    the (nearest_k + 1)-th smallest distance including the zero self-distance. Only tiles
-    on and above the block diagonal are computed, since the distance matrix is symmetric.
+
+class _TiledSet:
+    """One feature set in float64 (for exact distances) and centred in the tile dtype."""
+
+    def __init__(self, exact: torch.Tensor, center: torch.Tensor, tile_dtype: torch.dtype) -> None:
+        self.exact = exact
+        self.fast = (exact - center).to(tile_dtype)
+        fast_sq = self.fast.double().square().sum(dim=1)
+        self.fast_sq = fast_sq.to(tile_dtype)
+        # Rounding to the tile dtype changes the norms by about 2u, which the bound's
+        # safety factor of 2 absorbs.
+        self.max_sq = float(fast_sq.max())
+        self.size = exact.shape[0]
+
+    def tile(self, other: _TiledSet, rows: slice, cols: slice) -> torch.Tensor:
+        return _squared_distance_tile(
+            self.fast[rows], other.fast[cols], self.fast_sq[rows], other.fast_sq[cols]
+        )
+
+
+def _choose_tile_dtype(real: torch.Tensor, fake: torch.Tensor) -> torch.dtype:
+    """Return float32 on CUDA if its matmul is IEEE and a probe tile stays within the bound.
+
+    `real` and `fake` are the centred float64 features. CPUs get float64, because there
+    the float32 tiles saved under 30% of the tile time in the fsgan benchmark (2-core
+    Xeon, N = 2,000 to 8,192) while the conversions and the probe cost more than that.
     """
-    n = features.shape[0]
-    kept = nearest_k + 1
-    smallest = torch.full((n, kept), float("inf"), dtype=features.dtype, device=features.device)
-    for i0 in range(0, n, chunk_size):
-        i1 = min(i0 + chunk_size, n)
-        for j0 in range(i0, n, chunk_size):
-            j1 = min(j0 + chunk_size, n)
-            tile = _squared_distances(
-                features[i0:i1], features[j0:j1], squared_norms[i0:i1], squared_norms[j0:j1]
+    device = real.device
+    if device.type != "cuda":
+        return torch.float64
+    # NOTE: this CUDA float32 path has not run on a GPU. The tests run float32 tiles on
+    # the CPU through _prdc_tiled and check that they give the float64 results.
+    if not _float32_matmul_is_ieee(device):
+        logger.info("float32 matmul on %s is not IEEE; PRDC tiles use float64", device)
+        return torch.float64
+    # Squared norms above ~1e30 would overflow float32 products.
+    largest = max(float(real.abs().max()), float(fake.abs().max()))
+    if largest * largest * real.shape[1] > 1e30:
+        logger.info("features up to %g would overflow float32; PRDC tiles use float64", largest)
+        return torch.float64
+
+    # A probe catches reduced-precision BLAS modes that torch's flags do not report.
+    no_shift = torch.zeros(real.shape[1], dtype=real.dtype, device=device)
+    probe_real = _TiledSet(real[:32], no_shift, torch.float32)
+    probe_fake = _TiledSet(fake[:32], no_shift, torch.float32)
+    tile = probe_real.tile(probe_fake, slice(None), slice(None)).double()
+    rows, cols = torch.meshgrid(
+        torch.arange(tile.shape[0], device=device),
+        torch.arange(tile.shape[1], device=device),
+        indexing="ij",
+    )
+    exact = _exact_squared_distances(real, fake, rows.flatten(), cols.flatten())
+    error = float((tile.flatten() - exact).abs().max())
+    bound = _tile_error_bound(real.shape[1], torch.float32, probe_real.max_sq + probe_fake.max_sq)
+    if error > bound / 4:
+        logger.warning(
+            "float32 matmul error %g exceeds a quarter of its bound %g; PRDC tiles use float64",
+            error, bound,
+        )
+        return torch.float64
+    return torch.float32
+
+
+def _merge_smallest(
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    tile: torch.Tensor,
+    column_offset: int,
+    dim: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Merge the smallest entries of `tile` along `dim` into the running (values, indices)."""
+    count = values.shape[1]
+    top = tile.topk(min(count, tile.shape[dim]), dim=dim, largest=False)
+    top_values, top_indices = top.values, top.indices + column_offset
+    if dim == 0:
+        top_values, top_indices = top_values.T, top_indices.T
+    merged = torch.cat([values, top_values], dim=1).topk(count, dim=1, largest=False)
+    return merged.values, torch.cat([indices, top_indices], dim=1).gather(1, merged.indices)
+
+
+def _kth_smallest_per_row(
+    rows: torch.Tensor, values: torch.Tensor, n_rows: int, k: int
+) -> torch.Tensor:
+    """Return the k-th smallest of `values` within each row id 0..n_rows-1 (1-based k)."""
+    if n_rows == 0:
+        return values.new_empty(0)
+    order = torch.argsort(values)
+    order = order[torch.argsort(rows[order], stable=True)]
+    counts = torch.bincount(rows, minlength=n_rows)
+    if int(counts.min()) < k:
+        raise RuntimeError(
+            f"PRDC screening kept {int(counts.min())} neighbours for some sample, fewer than "
+            f"nearest_k + 1 = {k}, so the tile error bound was violated. This is a bug in "
+            "fsgan.metrics; please report it with the feature arrays."
+        )
+    starts = torch.cumsum(counts, dim=0) - counts
+    return values[order[starts + (k - 1)]]
+
+
+class _NeighbourRadii:
+    """Squared k-NN radii of one set: tile estimates now, float64 values on request.
+
+    The radius of a sample is its (nearest_k + 1)-th smallest squared distance within its
+    set, counting the zero distance to itself, as in the prdc package. `estimate` is the
+    radius in tile values and is within `error` of the float64 radius, because the k-th
+    smallest value moves by at most the tile error bound. `exact(ids)` returns float64
+    radii and computes only those that a comparison needs.
+    """
+
+    def __init__(self, features: _TiledSet, nearest_k: int, chunk_size: int) -> None:
+        self.features = features
+        # The radius is the rank-th smallest distance, counting the self-distance.
+        self.rank = nearest_k + 1
+        self.chunk_size = chunk_size
+        self.values, self.indices = _smallest_tile_values(features, self.rank + 8, chunk_size)
+        self.error = _tile_error_bound(
+            features.exact.shape[1], features.fast.dtype, 2 * features.max_sq
+        )
+        self.estimate = self.values[:, self.rank - 1].double()
+        # Every sample whose float64 distance is at most the true radius has a tile value
+        # within `window`.
+        self.window = self.estimate + 2 * self.error
+        self._exact = torch.full_like(self.estimate, float("nan"))
+        self._known = torch.zeros(features.size, dtype=torch.bool, device=self.estimate.device)
+
+    def exact(self, ids: torch.Tensor) -> torch.Tensor:
+        """Return the float64 squared radii of samples `ids`."""
+        missing = torch.unique(ids[~self._known[ids]])
+        if missing.numel():
+            self._exact[missing] = self._compute(missing)
+            self._known[missing] = True
+        return self._exact[ids]
+
+    def _compute(self, ids: torch.Tensor) -> torch.Tensor:
+        in_window = self.values[ids].double() <= self.window[ids].unsqueeze(1)
+        # When the window reaches the last candidate, samples beyond the candidates may fall
+        # inside it too, so those radii need a pass over the whole set.
+        if self.values.shape[1] < self.features.size:
+            unresolved = in_window[:, -1]
+        else:
+            unresolved = torch.zeros(ids.numel(), dtype=torch.bool, device=ids.device)
+        resolved = ~unresolved
+        radii = torch.empty(ids.numel(), dtype=torch.float64, device=ids.device)
+
+        rows, slots = torch.nonzero(in_window & resolved.unsqueeze(1), as_tuple=True)
+        distances = _exact_squared_distances(
+            self.features.exact, self.features.exact, ids[rows], self.indices[ids[rows], slots]
+        )
+        compact_rows = (torch.cumsum(resolved, dim=0) - 1)[rows]
+        radii[resolved] = _kth_smallest_per_row(
+            compact_rows, distances, int(resolved.sum()), self.rank
+        )
+
+        if bool(unresolved.any()):
+            logger.info(
+                "PRDC: %d radii have ties or duplicates near the k-th neighbour and need a "
+                "pass over all %d samples", int(unresolved.sum()), self.features.size,
             )
+            radii[unresolved] = _radii_by_window(
+                self.features, ids[unresolved], self.window[ids[unresolved]], self.rank,
+                self.chunk_size,
+            )
+        return radii
+
+
+def _smallest_tile_values(
+    features: _TiledSet, count: int, chunk_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the `count` smallest tile values per sample within its set, with their indices.
+
+    The diagonal (self-distance) is set to 0. Only tiles on and above the block diagonal
+    are computed, since the distance matrix is symmetric.
+    """
+    n = features.size
+    count = min(n, count)
+    device = features.exact.device
+    values = torch.full((n, count), float("inf"), dtype=features.fast.dtype, device=device)
+    indices = torch.zeros((n, count), dtype=torch.int64, device=device)
+    for i0 in range(0, n, chunk_size):
+        rows = slice(i0, min(i0 + chunk_size, n))
+        for j0 in range(i0, n, chunk_size):
+            cols = slice(j0, min(j0 + chunk_size, n))
+            tile = features.tile(features, rows, cols)
             if i0 == j0:
                 tile.fill_diagonal_(0.0)
-            smallest[i0:i1] = _merge_smallest(smallest[i0:i1], tile, kept)
+            values[rows], indices[rows] = _merge_smallest(
+                values[rows], indices[rows], tile, j0, dim=1
+            )
             if j0 != i0:
-                smallest[j0:j1] = _merge_smallest(smallest[j0:j1], tile.T, kept)
-    return smallest.max(dim=1).values
+                values[cols], indices[cols] = _merge_smallest(
+                    values[cols], indices[cols], tile, i0, dim=0
+                )
+    return values, indices
+
+
+def _radii_by_window(
+    features: _TiledSet,
+    sample_ids: torch.Tensor,
+    window: torch.Tensor,
+    rank: int,
+    chunk_size: int,
+) -> torch.Tensor:
+    """Return the float64 rank-th smallest squared distance of each of `sample_ids`.
+
+    Only neighbours whose tile value is at most `window` are recomputed in float64.
+    `window` is the tile-value radius plus twice the error bound. Every neighbour with a
+    float64 distance up to the true radius lies inside it, because the rank-th smallest
+    value moves by at most the bound.
+    """
+    pair_rows, pair_cols = [], []
+    for start in range(0, sample_ids.numel(), chunk_size):
+        ids = sample_ids[start : start + chunk_size]
+        limit = window[start : start + chunk_size].to(features.fast.dtype).unsqueeze(1)
+        for j0 in range(0, features.size, chunk_size):
+            cols = slice(j0, min(j0 + chunk_size, features.size))
+            tile = _squared_distance_tile(
+                features.fast[ids], features.fast[cols], features.fast_sq[ids],
+                features.fast_sq[cols],
+            )
+            rows, columns = torch.nonzero(tile <= limit, as_tuple=True)
+            pair_rows.append(rows + start)
+            pair_cols.append(columns + j0)
+    rows = torch.cat(pair_rows)
+    cols = torch.cat(pair_cols)
+    exact = _exact_squared_distances(features.exact, features.exact, sample_ids[rows], cols)
+    return _kth_smallest_per_row(rows, exact, sample_ids.numel(), rank)
 
 
 def prdc(
@@ -391,10 +626,11 @@ def prdc(
       nearest_k * N_fake (can exceed 1);
     * coverage: fraction of real samples x whose nearest generated sample is within r(x).
 
-    All comparisons are strict. Distances are computed in float64 with torch on `device`
-    (CUDA when None and available, else CPU), one chunk_size x chunk_size tile at a time.
-    No N x N matrix is held, so the extra memory is a few times chunk_size^2 * 8 bytes.
-    Exact duplicates get distance 0, unlike the matrix-product form used alone.
+    All comparisons are strict and use float64 distances, so exact duplicates have
+    distance 0. Torch runs on `device` (CUDA when None and available, else CPU), one
+    chunk_size x chunk_size tile at a time. No N x N matrix is held, so the extra memory is
+    a few times chunk_size^2 * 8 bytes. Runtime grows with the number of pairs near a
+    radius, which stays near nearest_k per sample unless many samples are duplicates.
     Raises ValueError when a set has at most nearest_k samples.
     """
     if nearest_k < 1:
@@ -408,45 +644,79 @@ def prdc(
     torch_device = _resolve_device(device)
     real = torch.from_numpy(real_np).to(torch_device)
     fake = torch.from_numpy(fake_np).to(torch_device)
+    # Distances do not change under a shift, and centring shrinks the norms that bound
+    # the rounding error of the tiles.
+    center = real.mean(dim=0)
     with torch.no_grad():
-        return _prdc_tiled(real, fake, nearest_k, chunk_size)
+        tile_dtype = _choose_tile_dtype(real - center, fake - center)
+        return _prdc_tiled(real, fake, center, nearest_k, chunk_size, tile_dtype)
 
 
 def _prdc_tiled(
-    real: torch.Tensor, fake: torch.Tensor, nearest_k: int, chunk_size: int
+    real_exact: torch.Tensor,
+    fake_exact: torch.Tensor,
+    center: torch.Tensor,
+    nearest_k: int,
+    chunk_size: int,
+    tile_dtype: torch.dtype,
 ) -> dict[str, float]:
-    real_sq = real.square().sum(dim=1)
-    fake_sq = fake.square().sum(dim=1)
-    real_radii_sq = _kth_neighbour_squared_radii(real, real_sq, nearest_k, chunk_size)
-    fake_radii_sq = _kth_neighbour_squared_radii(fake, fake_sq, nearest_k, chunk_size)
+    real = _TiledSet(real_exact, center, tile_dtype)
+    fake = _TiledSet(fake_exact, center, tile_dtype)
+    real_radii = _NeighbourRadii(real, nearest_k, chunk_size)
+    fake_radii = _NeighbourRadii(fake, nearest_k, chunk_size)
 
-    n_real, n_fake = real.shape[0], fake.shape[0]
-    device = real.device
+    # A pair is inside a ball for sure when its tile value is below the radius estimate by
+    # more than the tile error plus the radius error, and outside for sure when it is above
+    # by as much. Only pairs in between get a float64 distance and a float64 radius.
+    tile_error = _tile_error_bound(real_exact.shape[1], tile_dtype, real.max_sq + fake.max_sq)
+    real_margin = tile_error + real_radii.error
+    fake_margin = tile_error + fake_radii.error
+    real_lower = (real_radii.estimate - real_margin).to(tile_dtype).unsqueeze(1)
+    real_upper = (real_radii.estimate + real_margin).to(tile_dtype).unsqueeze(1)
+    fake_lower = (fake_radii.estimate - fake_margin).to(tile_dtype).unsqueeze(0)
+    fake_upper = (fake_radii.estimate + fake_margin).to(tile_dtype).unsqueeze(0)
+
+    device = real_exact.device
     # Per generated sample: how many real balls B(x, r(x)) contain it.
-    fake_in_real_balls = torch.zeros(n_fake, dtype=torch.int64, device=device)
-    # Per real sample: whether it lies in some generated ball B(y, r(y)).
-    real_in_fake_ball = torch.zeros(n_real, dtype=torch.bool, device=device)
-    real_nearest_fake_sq = torch.full(
-        (n_real,), float("inf"), dtype=real.dtype, device=device
-    )
-    for i0 in range(0, n_real, chunk_size):
-        i1 = min(i0 + chunk_size, n_real)
-        for j0 in range(0, n_fake, chunk_size):
-            j1 = min(j0 + chunk_size, n_fake)
-            tile = _squared_distances(real[i0:i1], fake[j0:j1], real_sq[i0:i1], fake_sq[j0:j1])
-            inside_real = tile < real_radii_sq[i0:i1].unsqueeze(1)
-            fake_in_real_balls[j0:j1] += inside_real.sum(dim=0)
-            inside_fake = tile < fake_radii_sq[j0:j1].unsqueeze(0)
-            real_in_fake_ball[i0:i1] |= inside_fake.any(dim=1)
-            real_nearest_fake_sq[i0:i1] = torch.minimum(
-                real_nearest_fake_sq[i0:i1], tile.min(dim=1).values
-            )
+    fake_in_real_balls = torch.zeros(fake.size, dtype=torch.int64, device=device)
+    # Per real sample: whether some generated sample lies in B(x, r(x)), and whether it
+    # lies in some generated ball B(y, r(y)).
+    real_ball_covered = torch.zeros(real.size, dtype=torch.bool, device=device)
+    real_in_fake_ball = torch.zeros(real.size, dtype=torch.bool, device=device)
+    for i0 in range(0, real.size, chunk_size):
+        rows = slice(i0, min(i0 + chunk_size, real.size))
+        for j0 in range(0, fake.size, chunk_size):
+            cols = slice(j0, min(j0 + chunk_size, fake.size))
+            tile = real.tile(fake, rows, cols)
+
+            in_real_ball = tile < real_lower[rows]
+            in_fake_ball = tile < fake_lower[:, cols]
+            fake_in_real_balls[cols] += in_real_ball.sum(dim=0, dtype=torch.int32)
+            real_ball_covered[rows] |= in_real_ball.any(dim=1)
+            real_in_fake_ball[rows] |= in_fake_ball.any(dim=1)
+
+            real_undecided = (tile < real_upper[rows]) ^ in_real_ball
+            fake_undecided = (tile < fake_upper[:, cols]) ^ in_fake_ball
+            tile_rows, tile_cols = torch.nonzero(real_undecided | fake_undecided, as_tuple=True)
+            if tile_rows.numel() == 0:
+                continue
+            real_ids, fake_ids = tile_rows + i0, tile_cols + j0
+            distances = _exact_squared_distances(real_exact, fake_exact, real_ids, fake_ids)
+
+            check = real_undecided[tile_rows, tile_cols]
+            inside = distances[check] < real_radii.exact(real_ids[check])
+            fake_in_real_balls += torch.bincount(fake_ids[check][inside], minlength=fake.size)
+            real_ball_covered[real_ids[check][inside]] = True
+
+            check = fake_undecided[tile_rows, tile_cols]
+            inside = distances[check] < fake_radii.exact(fake_ids[check])
+            real_in_fake_ball[real_ids[check][inside]] = True
 
     return {
         "precision": float((fake_in_real_balls > 0).double().mean()),
         "recall": float(real_in_fake_ball.double().mean()),
-        "density": float(fake_in_real_balls.sum().double() / (nearest_k * n_fake)),
-        "coverage": float((real_nearest_fake_sq < real_radii_sq).double().mean()),
+        "density": float(fake_in_real_balls.sum().double() / (nearest_k * fake.size)),
+        "coverage": float(real_ball_covered.double().mean()),
     }
 
 

@@ -216,6 +216,79 @@ def test_prdc_matches_prdc_package(n_real, n_fake, nearest_k, chunk_size, capsys
         assert abs(values[name] - float(reference[name])) < 1e-6, name
 
 
+def test_prdc_ties_match_prdc_package(capsys):
+    # Integer lattice points have many exactly equal distances, so every strict
+    # comparison with a radius must be decided exactly.
+    rng = np.random.default_rng(30)
+    real = rng.integers(0, 3, size=(300, 6)).astype(np.float64)
+    fake = rng.integers(0, 3, size=(250, 6)).astype(np.float64)
+    reference = prdc_package.compute_prdc(real, fake, 3)
+    capsys.readouterr()
+
+    values = prdc(real, fake, nearest_k=3, chunk_size=64, device="cpu")
+
+    for name in PRDC_KEYS:
+        assert abs(values[name] - float(reference[name])) < 1e-6, name
+
+
+def test_prdc_hand_computed_example():
+    # 1-D points. Real radii (k=1) are all 1, and generated radii are 4.5, 4.5 and 5.
+    # Generated 5.0 is exactly r = 1 from real 4, so the strict comparison excludes it.
+    real = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    fake = np.array([[0.5], [5.0], [10.0]])
+
+    values = prdc(real, fake, nearest_k=1, device="cpu")
+
+    assert values["precision"] == pytest.approx(1 / 3)
+    assert values["recall"] == pytest.approx(1.0)
+    assert values["density"] == pytest.approx(2 / 3)
+    assert values["coverage"] == pytest.approx(2 / 5)
+
+
+@pytest.mark.parametrize("case", ["gaussian", "lattice", "duplicates"])
+def test_prdc_float32_tiles_match_float64(case):
+    rng = np.random.default_rng(31)
+    if case == "gaussian":
+        real, fake = gaussian(300, 32, seed=32), gaussian(280, 32, seed=33, shift=0.2)
+    elif case == "lattice":
+        real = rng.integers(0, 3, size=(300, 6)).astype(np.float64)
+        fake = rng.integers(0, 3, size=(280, 6)).astype(np.float64)
+    else:
+        real = gaussian(300, 32, seed=34)
+        fake = np.repeat(real[:7], 40, axis=0)
+    real_t, fake_t = torch.from_numpy(real), torch.from_numpy(fake)
+    center = real_t.mean(dim=0)
+
+    with torch.no_grad():
+        single = metrics._prdc_tiled(real_t, fake_t, center, 3, 50, torch.float32)
+        double = metrics._prdc_tiled(real_t, fake_t, center, 3, 50, torch.float64)
+
+    for name in PRDC_KEYS:
+        assert single[name] == double[name], name
+
+
+def test_float32_matmul_ieee_check():
+    cpu = torch.device("cpu")
+    previous = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("highest")
+        ieee_when_highest = metrics._float32_matmul_is_ieee(cpu)
+        torch.set_float32_matmul_precision("medium")
+        ieee_when_medium = metrics._float32_matmul_is_ieee(cpu)
+    finally:
+        torch.set_float32_matmul_precision(previous)
+
+    assert ieee_when_highest
+    assert not ieee_when_medium
+
+
+def test_prdc_cpu_tiles_are_float64():
+    real = torch.from_numpy(gaussian(50, 8, seed=35))
+    fake = torch.from_numpy(gaussian(50, 8, seed=36))
+
+    assert metrics._choose_tile_dtype(real, fake) == torch.float64
+
+
 def test_prdc_chunking_is_exact():
     real, fake = gaussian(300, 16, seed=22), gaussian(290, 16, seed=23, shift=0.3)
 
@@ -228,7 +301,7 @@ def test_prdc_chunking_is_exact():
 
 def test_prdc_repeated_samples_direction():
     # A "generator" that outputs copies of 5 real images covers very little of the
-    # real manifold: its samples all lie on real points (high precision) but its own
+    # real manifold. Its samples all lie on real points (high precision), but its own
     # k-NN balls have radius 0 (low recall). Swapping the roles swaps the two.
     real = gaussian(500, 16, seed=24)
     repeated = np.repeat(real[:5], 100, axis=0)
