@@ -48,6 +48,13 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
                     f"config key finetune.variants.{name}.discriminator_mode: 'embed' trains "
                     "only the projection embedding, so the unconditional term on unlabelled "
                     "images cannot train the discriminator; use 'linear' or 'all'")
+    if not problems:
+        weights = config["metrics"]["inception_weights"]
+        if config["metrics"]["extractor"] == "inception" and weights and not Path(weights).is_file():
+            problems.append(
+                f"config key metrics.inception_weights: file {weights!r} not found; download "
+                "pt_inception-2015-12-05-6726825d.pth from the pytorch-fid releases on GitHub "
+                "and give its path, or set it to null to use torch hub's cache")
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems)
                           + f"\nThe keys are described in {schema_path}.")

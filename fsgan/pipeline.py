@@ -124,6 +124,10 @@ def run_pretrain(dataset_path: str, classes_path: str, classifier_path: str, gan
     model_config = ModelConfig(dataset.num_classes, gan["ngf"], gan["ndf"], gan["z_dim"],
                                gan["film_activation"])
     generator, discriminator = build_models(asdict(model_config))
+    if gan["init_output_bias"]:
+        mean_pixel = float(dataset.images[train].mean()) / 127.5 - 1
+        generator.init_output_bias(mean_pixel)
+        log.info("generator output starts at the mean pixel value %.3f", mean_pixel)
 
     reference = _subsample(train, pretrain["fid_samples"], seed)
     extractor = metrics.ClassifierExtractor(load_classifier(classifier_path, device))
@@ -206,19 +210,30 @@ def draw_samples(dataset_path: str, classes_path: str, split_path: str, generato
 
 
 def evaluate_gan(dataset_path: str, split_path: str, generator_path: str, classifier_path: str,
-                 sigma: float, nearest_k: int, seed: int, output: str) -> None:
-    """Compare one generated image per real novel valid image, label for label."""
+                 sigma: float, settings: Settings, seed: int, output: str) -> None:
+    """Compare one generated image per real novel valid image, label for label.
+
+    `settings` is the `metrics` config section: the extractor, the Inception
+    weights file, nearest_k and the KID subsets.
+    """
     device = select_device()
     dataset = read_dataset(dataset_path)
     valid = load_npz(split_path)["valid"]
     real_labels = dataset.labels[valid]
     fake = generate(_load_generator(generator_path, device), real_labels, sigma, seed, device)
-    extractor = metrics.ClassifierExtractor(load_classifier(classifier_path, device))
+    if settings["extractor"] == "inception":
+        extractor = metrics.InceptionExtractor(settings["inception_weights"])
+    else:
+        extractor = metrics.ClassifierExtractor(load_classifier(classifier_path, device))
     real_features = metrics.extract_features(extractor, dataset.images[valid], device=device)
     fake_features = metrics.extract_features(extractor, fake, device=device)
-    result = metrics.compute_gan_metrics(real_features, real_labels, fake_features, real_labels,
-                                         extractor=extractor.name, split="valid",
-                                         nearest_k=nearest_k, seed=seed, device=device)
+    result = metrics.compute_gan_metrics(
+        real_features, real_labels, fake_features, real_labels, extractor=extractor.name,
+        split="valid", nearest_k=settings["nearest_k"],
+        kid_subset_size=settings["kid_subset_size"], kid_subsets=settings["kid_subsets"],
+        seed=seed, device=device)
+    result["settings"]["generator"] = generator_path
+    result["settings"]["sigma_sample"] = sigma
     write_json(output, result)
 
 

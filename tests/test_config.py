@@ -72,3 +72,10 @@ def test_every_error_listed(config):
         validate_config(config, SCHEMA)
     assert "config key ks" in str(error.value)
     assert "config key gan.augment_p" in str(error.value)
+
+
+def test_missing_inception_weights_named(config, tmp_path):
+    config["metrics"]["extractor"] = "inception"
+    config["metrics"]["inception_weights"] = str(tmp_path / "absent.pth")
+    with pytest.raises(ConfigError, match=r"metrics\.inception_weights: file .*absent\.pth"):
+        validate_config(config, SCHEMA)

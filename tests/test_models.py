@@ -72,3 +72,12 @@ def test_classifier_shapes():
     x = torch.randn(2, 3, 32, 32)
     assert model.features(x).shape == (2, 64)
     assert model(x).shape == (2, 9)
+
+
+def test_generator_output_bias_sets_mean():
+    generator = Generator(num_classes=3, ngf=32, z_dim=8)
+    generator.init_output_bias(0.8)
+    with torch.no_grad():
+        generator.out.weight.zero_()
+    images = generator(torch.tensor([0, 1]), torch.randn(2, 8))
+    assert torch.allclose(images, torch.full_like(images, 0.8), atol=1e-6)

@@ -8,7 +8,7 @@ rule evaluate_gan:
         "results/gan_metrics/seed{seed}/k{k}/{variant}/metrics.json",
     params:
         sigma=config["gan"]["sigma_sample"],
-        nearest_k=config["metrics"]["nearest_k"],
+        settings=config["metrics"],
     log:
         "logs/gan_metrics/seed{seed}/k{k}/{variant}.log",
     conda:
