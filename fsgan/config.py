@@ -50,7 +50,8 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
                     "images cannot train the discriminator; use 'linear' or 'all'")
     if not problems:
         weights = config["metrics"]["inception_weights"]
-        if config["metrics"]["extractor"] == "inception" and weights and not Path(weights).is_file():
+        uses_inception = config["metrics"]["extractor"] == "inception"
+        if uses_inception and weights and not Path(weights).is_file():
             problems.append(
                 f"config key metrics.inception_weights: file {weights!r} not found; download "
                 "pt_inception-2015-12-05-6726825d.pth from the pytorch-fid releases on GitHub "

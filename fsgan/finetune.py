@@ -54,7 +54,8 @@ def build_models(model_config: dict) -> tuple[Generator, Discriminator]:
     generator = Generator(model_config["num_classes"], model_config["ngf"],
                           model_config["z_dim"], model_config["film_activation"])
     discriminator = Discriminator(model_config["num_classes"], model_config["ndf"],
-                                  model_config["z_dim"])
+                                  model_config["z_dim"],
+                                  model_config.get("latent_sn_output", True))
     return generator, discriminator
 
 

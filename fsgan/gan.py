@@ -34,6 +34,7 @@ class ModelConfig:
     ndf: int
     z_dim: int
     film_activation: str
+    latent_sn_output: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,11 @@ class FidEvaluator:
         return metrics.fid(self.real_features, fake_features)
 
 
+def _copy_state(generator: Generator, discriminator: Discriminator) -> dict:
+    return {"generator": copy.deepcopy(generator.state_dict()),
+            "discriminator": copy.deepcopy(discriminator.state_dict())}
+
+
 def train_gan(generator: Generator, discriminator: Discriminator, *, images: np.ndarray,
               labels: np.ndarray, unlabelled: np.ndarray | None,
               settings: GanTrainSettings, evaluate: FidEvaluator, model_config: ModelConfig,
@@ -131,8 +137,10 @@ def train_gan(generator: Generator, discriminator: Discriminator, *, images: np.
     initial_fid = evaluate(generator)
     stats.write(iteration=0, fid=initial_fid)
     log.info("FID before training: %.3f", initial_fid)
-    best = {"fid": float("inf"), "iteration": 0}
-    best_state = None
+    # The starting weights are a candidate too: fine-tuning that only makes FID worse
+    # keeps the pretrained generator.
+    best = {"fid": initial_fid, "iteration": 0}
+    best_state = _copy_state(generator, discriminator)
     losses: dict[str, float] = {}
 
     for iteration in range(1, settings.iterations + 1):
@@ -169,10 +177,8 @@ def train_gan(generator: Generator, discriminator: Discriminator, *, images: np.
                      best["iteration"])
             if fid < best["fid"]:
                 best = {"fid": fid, "iteration": iteration}
-                best_state = {"generator": copy.deepcopy(generator.state_dict()),
-                              "discriminator": copy.deepcopy(discriminator.state_dict())}
+                best_state = _copy_state(generator, discriminator)
 
-    assert best_state is not None, "the last iteration is always evaluated"
     save_checkpoint(out_dir / "model.pt", {**best_state, "model_config": asdict(model_config),
                                            "iteration": best["iteration"], "fid": best["fid"]})
     log.info("kept the checkpoint of iteration %d with FID %.3f", best["iteration"], best["fid"])

@@ -122,7 +122,7 @@ def run_pretrain(dataset_path: str, classes_path: str, classifier_path: str, gan
     dataset = read_dataset(dataset_path)
     train = load_npz(classes_path)["train"]
     model_config = ModelConfig(dataset.num_classes, gan["ngf"], gan["ndf"], gan["z_dim"],
-                               gan["film_activation"])
+                               gan["film_activation"], gan["latent_sn_output"])
     generator, discriminator = build_models(asdict(model_config))
     if gan["init_output_bias"]:
         mean_pixel = float(dataset.images[train].mean()) / 127.5 - 1

@@ -57,7 +57,8 @@ class DownBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, num_classes: int, ndf: int = 64, z_dim: int = 64) -> None:
+    def __init__(self, num_classes: int, ndf: int = 64, z_dim: int = 64,
+                 latent_sn_output: bool = True) -> None:
         super().__init__()
         self.trunk = nn.Sequential(
             OptimizedBlock(3, ndf),
@@ -69,11 +70,13 @@ class Discriminator(nn.Module):
         width = 8 * ndf
         self.psi = sn_linear(width, width)
         self.phi = sn_linear(width, 1)
-        # Spectrally normalised like every other layer, which bounds the projection term.
-        self.embedding = spectral_norm(nn.Embedding(num_classes, width))
+        self.embedding = nn.Embedding(num_classes, width)
+        # The last layer is not spectrally normalised when `latent_sn_output` is False:
+        # behind a 1-Lipschitz trunk and average pooling, h varies far less than z, so
+        # a 1-Lipschitz head cannot regress z at all and its loss stays at sigma^2.
+        last = sn_linear(width, z_dim) if latent_sn_output else nn.Linear(width, z_dim)
         self.latent_head = nn.Sequential(sn_linear(width, width), nn.ReLU(),
-                                         sn_linear(width, width), nn.ReLU(),
-                                         sn_linear(width, z_dim))
+                                         sn_linear(width, width), nn.ReLU(), last)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Map images (B, 3, 32, 32) to h (B, 8 ndf)."""

@@ -30,6 +30,11 @@ class FiLM(nn.Module):
         self.embedding = nn.Embedding(num_classes, z_dim)
         self.linear = nn.Linear(2 * z_dim, 2 * channels)
         self.activation = activation
+        # Scales start around 1 rather than 0, so the modulation starts near identity.
+        # Centred on 0, half of them would start at 0 behind the ReLU, where they get no
+        # gradient and cut z and y off from the image for good.
+        with torch.no_grad():
+            self.linear.bias[:channels] = 1.0
 
     def forward(self, x: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         params = self.linear(torch.cat([z, self.embedding(y)], dim=1))
