@@ -1,4 +1,4 @@
-"""Which parameters each fine-tuning mode trains, and loading a pretrained GAN for it.
+"""Fine-tuning modes (the parameters each one trains) and the loader of a pretrained GAN.
 
 | mode   | generator                              | discriminator                               |
 |--------|----------------------------------------|---------------------------------------------|

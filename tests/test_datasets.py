@@ -604,7 +604,7 @@ def test_import_checks_configured_files(exported):
 
 # --- the workflow: parse-time checks, downloads, export and import --------------------------
 
-workflow = pytest.importorskip("test_workflow")
+from tests import test_workflow as workflow  # noqa: E402
 
 
 def run_workflow(workdir: Path, data: dict, *arguments: str, seeds=(0, 1), ks=(5,)):

@@ -29,8 +29,8 @@ class BasicBlock(nn.Module):
 class ResNet18(nn.Module):
     """ResNet-18 for 32x32 images with a linear head over all classes.
 
-    `width` is the channel count of the first stage (64 in the standard network);
-    the four stages have width, 2, 4 and 8 times width channels, so `features`
+    `width` is the channel count of the first stage (64 in the standard network).
+    The four stages have 1, 2, 4 and 8 times `width` channels, so `features`
     returns 8 * width values per image (512 for the standard network).
     """
 

@@ -103,7 +103,7 @@ class Generator(nn.Module):
         """Start the output at the data's mean pixel value (in [-1, 1]) instead of 0.
 
         Datasets with a uniform background, such as Omniglot's white page, otherwise
-        make brightness the first thing D learns, and G answers by saturating tanh
+        make brightness the first thing D learns, and G reacts by saturating tanh
         over the whole image, where its gradients vanish.
         """
         target = min(max(mean_pixel, -0.95), 0.95)
