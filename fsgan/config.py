@@ -26,6 +26,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         prefix = "" if key == "<top level>" else key + "."
         return (f"unknown config key {', '.join(prefix + name for name in unknown)}; "
                 f"allowed keys here: {known}")
+    if "propertyNames" in error.relative_schema_path:
+        return (f"config key {key}: the name {error.instance!r} is not allowed; names use "
+                "lower-case letters, digits and underscores, and 'baseline' is reserved for "
+                "the classifier trained on the supports alone")
     hint = error.schema.get("description")
     message = f"config key {key}: {error.message}"
     return f"{message} ({hint})" if hint else message

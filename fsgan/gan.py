@@ -111,8 +111,14 @@ def _copy_state(generator: Generator, discriminator: Discriminator) -> dict:
 def train_gan(generator: Generator, discriminator: Discriminator, *, images: np.ndarray,
               labels: np.ndarray, unlabelled: np.ndarray | None,
               settings: GanTrainSettings, evaluate: FidEvaluator, model_config: ModelConfig,
-              out_dir: str | Path, seed: int, device: torch.device) -> dict:
+              out_dir: str | Path, seed: int, device: torch.device,
+              keep_initial: bool = False) -> dict:
     """Train G and D, keep the lowest-FID checkpoint as `out_dir/model.pt`.
+
+    With `keep_initial` the starting weights are a candidate too, so fine-tuning
+    that only makes FID worse keeps the pretrained generator. Pretraining leaves it
+    off: a randomly initialised generator is no result, even where its noise scores
+    a lower FID than an early, collapsed one.
 
     `images`/`labels` are the labelled training set; `unlabelled`, when given, is
     the x_u set of the unconditional term (semi-supervised fine-tuning). Only
@@ -137,9 +143,7 @@ def train_gan(generator: Generator, discriminator: Discriminator, *, images: np.
     initial_fid = evaluate(generator)
     stats.write(iteration=0, fid=initial_fid)
     log.info("FID before training: %.3f", initial_fid)
-    # The starting weights are a candidate too: fine-tuning that only makes FID worse
-    # keeps the pretrained generator.
-    best = {"fid": initial_fid, "iteration": 0}
+    best = {"fid": initial_fid if keep_initial else float("inf"), "iteration": 0}
     best_state = _copy_state(generator, discriminator)
     losses: dict[str, float] = {}
 

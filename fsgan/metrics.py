@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import re
 import urllib.error
 import urllib.parse
@@ -905,6 +906,14 @@ class InceptionExtractor(nn.Module):
         try:
             state_dict = torch.load(path, map_location="cpu", weights_only=True)
             net.load_state_dict(state_dict, strict=True)
+        except pickle.UnpicklingError:
+            # torch's own message here suggests weights_only=False, which would run code
+            # from an untrusted file; the fix is a good weights file instead.
+            raise RuntimeError(
+                f"failed to load Inception weights from {path}: the file is not a PyTorch "
+                f"state dict. It must be pytorch-fid's {INCEPTION_WEIGHTS_FILE} (config key "
+                "metrics.inception_weights); delete it and download it again."
+            ) from None
         except (RuntimeError, ValueError, OSError, EOFError) as error:
             raise RuntimeError(
                 f"failed to load Inception weights from {path}: {error}. The file must be "

@@ -170,7 +170,7 @@ def run_finetune(dataset_path: str, split_path: str, pretrained_path: str, class
                         labels=dataset.labels[supports], unlabelled=unlabelled,
                         settings=_gan_train_settings(gan, finetune, variant["alpha"]),
                         evaluate=evaluate, model_config=model_config, out_dir=out_dir,
-                        seed=seed, device=device)
+                        seed=seed, device=device, keep_initial=True)
     write_json(Path(out_dir) / "summary.json", {
         **summary, "fid_reference": "novel valid", "fid_reference_size": len(valid),
         "generator_mode": variant["generator_mode"],

@@ -44,8 +44,8 @@ class NovelSplit:
 def split_classes(labels: np.ndarray, num_classes: int, n_novel: int, seed: int) -> ClassSplit:
     """Split the classes for `seed` and collect the seen-class image indices."""
     if not 0 < n_novel < num_classes:
-        raise ValueError(f"n_novel must be between 1 and {num_classes - 1} "
-                         f"for {num_classes} classes, got {n_novel}")
+        raise ValueError(f"n_novel (config key data.n_novel) must be between 1 and "
+                         f"{num_classes - 1} for {num_classes} classes, got {n_novel}")
     order = np.random.RandomState(seed).permutation(num_classes)
     novel = np.sort(order[num_classes - n_novel:])
     seen = np.sort(order[:num_classes - n_novel])

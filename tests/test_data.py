@@ -76,3 +76,19 @@ def test_float_round_trip():
 def test_to_float_keeps_float_input():
     x = torch.rand(2, 3, 8, 8) * 2 - 1
     assert torch.equal(to_float(x), x)
+
+
+def test_corrupt_zip_member_rejected(tmp_path, omniglot_dir):
+    path = tmp_path / "images_background_small1.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("images_background_small1/Greek/character01/0394_01.png",
+                         bytes(range(256)) * 64)
+    data = bytearray(path.read_bytes())
+    member = "images_background_small1/Greek/character01/0394_01.png"
+    start = data.index(b"PK\x03\x04") + 30 + len(member)
+    data[start + 10:start + 40] = b"\xff" * 30  # damage the deflate stream, keep the headers
+    path.write_bytes(bytes(data))
+    (tmp_path / "images_background_small2.zip").symlink_to(
+        omniglot_dir / "images_background_small2.zip")
+    with pytest.raises(DatasetError, match="images_background_small1.zip"):
+        load_dataset("omniglot_small", tmp_path)

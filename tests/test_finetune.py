@@ -98,3 +98,19 @@ def test_gan_training_repeats_with_seed(pretrained, tmp_path):
         states.append(generator.state_dict())
     for name in states[0]:
         assert torch.equal(states[0][name], states[1][name]), name
+
+
+@pytest.mark.parametrize(("keep_initial", "expected_iteration"), [(False, 2), (True, 0)])
+def test_initial_weights_candidate_only_when_asked(tmp_path, keep_initial, expected_iteration):
+    rng = np.random.RandomState(2)
+    images = rng.randint(0, 256, (8, 1, 32, 32), dtype=np.uint8)
+    scores = iter([0.0, 5.0, 3.0])  # the starting weights score best
+    generator, discriminator = build_models(asdict(MODEL))
+    settings = GanTrainSettings(**{**asdict(SETTINGS), "iterations": 2})
+    summary = train_gan(generator, discriminator, images=images, labels=np.array([0, 1] * 4),
+                        unlabelled=None, settings=settings, evaluate=lambda g: next(scores),
+                        model_config=MODEL, out_dir=tmp_path, seed=0,
+                        device=torch.device("cpu"), keep_initial=keep_initial)
+    assert summary["best_iteration"] == expected_iteration
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert saved["iteration"] == expected_iteration

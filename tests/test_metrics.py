@@ -570,3 +570,12 @@ def test_inception_downloads_from_url(empty_hub_dir, random_inception_weights):
     assert cached.read_bytes() == random_inception_weights.read_bytes()
     assert extractor.weights_file == str(cached)
     assert extractor.weights_sha256 == metrics._sha256(random_inception_weights)
+
+
+def test_inception_rejects_garbage_weights(tmp_path):
+    weights = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    weights.write_bytes(b"not a state dict" * 64)
+    with pytest.raises(RuntimeError, match="not a PyTorch state dict") as error:
+        metrics.InceptionExtractor(weights)
+    assert "weights_only" not in str(error.value)
+    assert str(weights) in str(error.value)

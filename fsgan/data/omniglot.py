@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def read_zip_characters(path: Path) -> dict[tuple[str, str], list[tuple[str, byt
                 _, alphabet, character, file_name = parts
                 characters.setdefault((alphabet, character), []).append(
                     (file_name, archive.read(member)))
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
         raise DatasetError(
             f"cannot read Omniglot zip {path}: {error}. The file is truncated or corrupt; "
             "delete it and download it again.") from error
