@@ -2,7 +2,7 @@
 
 Training starts from the stage-1 weights. With `freeze="head"` (the default) the
 trunk is frozen with batch norm in eval mode, so the trunk features of every
-image are fixed: they are computed once and only the linear head trains on them,
+image are fixed. They are computed once and only the linear head trains on them,
 which gives the same result as a full forward pass at a fraction of the cost.
 `freeze="last_block"` also trains the last residual stage, and `freeze="none"`
 trains everything. Valid accuracy is measured every `eval_every` steps, and the

@@ -142,7 +142,7 @@ def run_step(log_file: str, threads: int, step: Callable[..., None], **arguments
     """Run one workflow step with logging to `log_file` and `threads` torch threads.
 
     An exception is written to the log with its traceback before it propagates,
-    so the log of a failed job says why it failed.
+    so the log of a failed job shows why it failed.
     """
     configure_logging(log_file)
     torch.set_num_threads(max(1, threads))

@@ -3,7 +3,7 @@
 The archive `cifar-100-python.tar.gz` contains `cifar-100-python/{train,test,meta}`,
 Python 2 pickles. `train` and `test` map "data" to uint8 rows of 3072 values
 (1024 red, 1024 green, 1024 blue, each 32x32 row-major) and "fine_labels" to the
-100 fine classes; `meta` maps "fine_label_names" to their names. The reader takes
+100 fine classes. `meta` maps "fine_label_names" to their names. The reader takes
 either the archive or its extracted folder, and concatenates train (500 per
 class) and test (100 per class) into 600 images per class.
 """

@@ -1,6 +1,6 @@
 """Reader for the official Omniglot zip files.
 
-Each zip holds `<set>/<alphabet>/<character>/<id>_<drawer>.png`, 105x105 one-bit
+Each zip contains `<set>/<alphabet>/<character>/<id>_<drawer>.png`, 105x105 one-bit
 images. A class is one (alphabet, character) pair. The two "background small" sets
 both contain Greek and Latin, byte-identical, so a character met twice is counted
 once.
@@ -62,7 +62,7 @@ def load_omniglot(root: Path, sets: tuple[str, ...], name: str) -> ImageDataset:
     """Load the given Omniglot sets from `root/<set>.zip` as one dataset.
 
     Classes are numbered set by set in the order of `sets`, and within a set by
-    sorted (alphabet, character); a character already seen in an earlier set is
+    sorted (alphabet, character). A character already seen in an earlier set is
     skipped. Images of a class are in sorted file-name order.
     """
     class_keys: list[tuple[str, str]] = []
